@@ -111,6 +111,59 @@ def cmd_info(args) -> int:
     return 0
 
 
+def cmd_compare(args) -> int:
+    from .artefacts import comparison_strip, flicker, png_bytes
+    from .compare import compare
+
+    codecs = [c.strip() for c in args.codecs.split(",") if c.strip()]
+    source = Path(args.input)
+    if not source.is_file():
+        raise UsageError(f"no such file: {args.input}")
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    comparison = compare(
+        source, args.target_size, codecs, match_sd_size=not args.same_nominal_target, model=args.model,
+        mode=args.mode, denoise_steps=args.denoise_steps,
+        progress=(lambda stage: print(f"… {stage}", file=sys.stderr)) if args.verbose else None,
+    )
+    report = comparison.report()
+    stem = source.stem
+    for row, result in zip(report["results"], comparison.results):
+        row["file"] = None
+        if out is not None:
+            encoded = out / f"{stem}.{result.codec}{result.extension}"
+            write_atomically(encoded, result.data)
+            write_atomically(out / f"{stem}.{result.codec}.decoded.png", png_bytes(result.decoded))
+            write_atomically(out / f"{stem}.{result.codec}.flicker.webp",
+                             flicker(comparison.original, result.decoded, args.flicker_ms))
+            row["file"] = str(encoded)
+    if out is not None:
+        write_atomically(out / f"{stem}.comparison.png", png_bytes(comparison_strip(comparison)))
+    text = json.dumps(report, indent=2)
+    if args.json:
+        write_atomically(args.json, (text + "\n").encode())
+    print(markdown_table(report))
+    return 0
+
+
+def markdown_table(report: dict) -> str:
+    """A compare report as a Markdown table (what the README shows)."""
+    lines = [
+        f"{report['image']} ({report['width']}×{report['height']}), target {report['target_size']:,} bytes",
+        "",
+        "| codec | bytes | bpp | PSNR (dB) | MS-SSIM | SSIMULACRA 2 | setting |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for row in report["results"]:
+        flag = " (over target)" if row["over_target"] else ""
+        lines.append(
+            f"| {row['label']}{flag} | {row['bytes']:,} | {row['bpp']:.3f} | {row['psnr']:.2f} | "
+            f"{row['ms_ssim']:.4f} | {row['ssimulacra2']:.1f} | {row['setting']} |"
+        )
+    return "\n".join(lines)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors in one line and exits with 2."""
 
@@ -146,6 +199,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--denoise-steps", type=int, help="SD 1.5 UNet steps (default 4 on GPU for sd1 files, else 0)")
     p.add_argument("--model-path", help="local diffusers folder of the autoencoder")
     p.set_defaults(run=cmd_decode)
+
+    p = sub.add_parser("compare", help="compare SD, JPEG, WebP, AVIF and JPEG XL at the same size")
+    p.add_argument("input")
+    p.add_argument("--target-size", type=parse_size, default=5000, help="target file size (default 5KB)")
+    p.add_argument("--codecs", default="sd,jpeg,webp,avif,jxl", help="comma-separated codecs")
+    p.add_argument("--model", help=f"SD autoencoder ({models})")
+    p.add_argument("--mode", default="palette", choices=sorted(CODECS), help="SD latent coding mode")
+    p.add_argument("--denoise-steps", type=int, help="SD decoder UNet steps")
+    p.add_argument("--same-nominal-target", action="store_true",
+                   help="give every codec the nominal target instead of SD's actual size")
+    p.add_argument("--out", help="folder for encoded files, decoded PNGs, flicker animations and a strip")
+    p.add_argument("--json", help="write the JSON report here")
+    p.add_argument("--flicker-ms", type=int, default=500, help="flicker animation interval (ms)")
+    p.add_argument("-v", "--verbose", action="store_true", help="print progress")
+    p.set_defaults(run=cmd_compare)
 
     p = sub.add_parser("info", help="print an .sdw file's header as JSON")
     p.add_argument("input")

@@ -17,10 +17,12 @@ reference first, and return Python floats:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import math
 import os
+import sys
 
 import numpy as np
 from scipy.ndimage import correlate1d
@@ -195,11 +197,13 @@ def _load_lpips(weights_dir: str | None):
                                   map_location="cpu", weights_only=True)
             alexnet, linear = load(_ALEXNET_FILE), load(_LPIPS_FILE)
         else:
-            alexnet = torch.hub.load_state_dict_from_url(
-                _ALEXNET_URL, map_location="cpu", progress=False, check_hash=True)
-            linear = torch.hub.load_state_dict_from_url(
-                _LPIPS_URL, map_location="cpu", progress=False,
-                file_name="lpips-v0.1-alex.pth")
+            # torch.hub announces downloads on stdout, which is our CLI's output.
+            with contextlib.redirect_stdout(sys.stderr):
+                alexnet = torch.hub.load_state_dict_from_url(
+                    _ALEXNET_URL, map_location="cpu", progress=False, check_hash=True)
+                linear = torch.hub.load_state_dict_from_url(
+                    _LPIPS_URL, map_location="cpu", progress=False,
+                    file_name="lpips-v0.1-alex.pth")
 
         # torchvision's AlexNet ``features`` up to the last ReLU, built here
         # because torchvision cannot be imported beside this torch build.
@@ -220,7 +224,7 @@ def _load_lpips(weights_dir: str | None):
                for i, c in enumerate(channels)]
         return features, lin
     except Exception as exc:  # any failure means "no LPIPS", never a crash
-        log.warning("LPIPS unavailable (%s: %s); lpips() returns None",
+        log.info("LPIPS unavailable (%s: %s); lpips() returns None",
                     type(exc).__name__, exc)
         return None
 

@@ -63,10 +63,8 @@ def encode(
         raise InputError(f"image sides must be at most {container.MAX_SIDE} pixels, got {width}×{height}")
     autoencoder = load_autoencoder(model, model_path)
     latent = autoencoder.encode(pad_to_grid(np.asarray(loaded.image)))
-    max_payload = None if target_size is None else int(target_size) - container.OVERHEAD
+    max_payload = None if target_size is None else max(0, int(target_size) - container.OVERHEAD)
     try:
-        if max_payload is not None and max_payload < 1:
-            raise TargetSizeError("no room for a payload", 1)
         payload = codec.encode(latent, max_payload, **options)
     except TargetSizeError as e:
         smallest = e.smallest + container.OVERHEAD
