@@ -193,7 +193,7 @@ class SD(Codec):
         except TargetSizeError as e:
             data = encode(image, target_size=e.smallest, **kwargs)
             over = True
-        info = _sd_setting(data)
+        info = sd_setting(data)
         notes = list(data.notes) + ([f"SD cannot go below {len(data)} bytes for this image"] if over else [])
         return Encoded(bytes(data), info, over_target=over, notes=notes)
 
@@ -203,13 +203,14 @@ class SD(Codec):
         return decode(data, model=self.model, denoise_steps=self.denoise_steps)
 
 
-def _sd_setting(data: bytes) -> str:
+def sd_setting(data: bytes) -> str:
+    """The rate knob an .sdw file was made with, in words (``256 colours``, ``step 0.38``)."""
     from .sdcodec import read_info
 
     params = read_info(data)["parameters"]
     if "groups" in params:
         return f"{params['groups'][0]['colors']} colours"
-    return ", ".join(f"{k} {v}" for k, v in params.items() if isinstance(v, (int, float, str)))
+    return f"step {params['step']:g}"
 
 
 def _pillow_save(image: Image.Image, fmt: str, **params) -> bytes:

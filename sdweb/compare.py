@@ -148,8 +148,9 @@ def compare(
         decode_s = time.perf_counter() - start
         say(f"measuring {codec.label}")
         scores = metrics.evaluate(reference, np.asarray(decoded.convert("RGB")))
+        notes = encoded.notes + list(decoded.info.get("sdweb_notes", []))
         results.append(CodecResult(c, codec.label, codec.extension, encoded.data, decoded, encoded.setting,
-                                   encoded.over_target, encode_s, decode_s, scores, encoded.notes))
+                                   encoded.over_target, encode_s, decode_s, scores, notes))
         if isinstance(codec, SD) and match_sd_size:
             target = len(encoded.data)
     return Comparison(original, int(target_size), results, list(loaded.notes), _display_name(image))

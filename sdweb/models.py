@@ -94,7 +94,7 @@ def model_source(name: str, model_path: str | os.PathLike | None = None, env_var
 
 def describe_unavailable(name: str, hub_id: str, error: Exception) -> ModelNotAvailableError:
     """One actionable line for a model whose weights could not be had."""
-    reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
+    reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:160].rstrip(". ")
     return ModelNotAvailableError(
         f"model {name!r} ({hub_id}) is not available: {reason}. Provide it through network access "
         f"to the Hugging Face Hub, a hub cache in HF_HUB_CACHE, or a local copy in "

@@ -16,12 +16,13 @@ def psnr(a, b):
     return 10 * np.log10(255**2 / mse)
 
 
+@pytest.mark.parametrize("mode, options", [("palette", {"colors": 16}), ("entropy", {"step": 0.3})])
 @pytest.mark.parametrize("model", ["taesd", "taesdxl", "taesd3", "taef1", "sd15"])
-def test_round_trip_every_family_with_tiny_models(tiny_models, model):
+def test_round_trip_every_mode_and_family_with_tiny_models(tiny_models, model, mode, options):
     pixels = smooth_image(37, 53)  # not a multiple of 8: padded on encode, cropped on decode
-    data = sdweb.encode(pixels, model=model, colors=16)
+    data = sdweb.encode(pixels, model=model, mode=mode, **options)
     info = sdweb.info(data)
-    assert info["width"] == 53 and info["height"] == 37 and info["mode"] == "palette"
+    assert info["width"] == 53 and info["height"] == 37 and info["mode"] == mode
     image = sdweb.decode(data, model=model)
     assert image.size == (53, 37) and image.mode == "RGB"
 
@@ -52,10 +53,22 @@ def test_denoising_decode_is_deterministic_and_uses_the_stored_seed(tiny_models)
         sdweb.decode(data, denoise_steps=99)
 
 
+@pytest.mark.parametrize("mode", ["palette", "entropy"])
 @pytest.mark.parametrize("target", [150, 400, 1000])
-def test_rate_control_never_exceeds_the_target(tiny_models, target):
-    data = sdweb.encode(smooth_image(96, 128, seed=2), target_size=target)
+def test_rate_control_never_exceeds_the_target(tiny_models, target, mode):
+    data = sdweb.encode(smooth_image(96, 128, seed=2), target_size=target, mode=mode)
     assert len(data) <= target
+
+
+@pytest.mark.parametrize("mode", ["palette", "entropy"])
+def test_refinement_brings_the_decoded_image_closer(tiny_models, mode):
+    pixels = smooth_image(32, 48, seed=9)
+    plain = sdweb.decode(sdweb.encode(pixels, target_size=600, mode=mode))
+    refined_file = sdweb.encode(pixels, target_size=600, mode=mode, effort=3)
+    assert len(refined_file) <= 600
+    assert psnr(pixels, sdweb.decode(refined_file)) > psnr(pixels, plain)
+    with pytest.raises(InputError, match="effort"):
+        sdweb.encode(pixels, effort=10)
 
 
 def test_a_target_below_the_smallest_file_names_the_smallest(tiny_models):
@@ -85,20 +98,22 @@ def test_unknown_option_and_mode_are_input_errors(tiny_models):
         sdweb.encode(smooth_image(), mode="jpeg")
 
 
-def small_file():
+def small_file(mode="palette"):
     pixels = smooth_image(16, 24, seed=4)
-    return sdweb.encode(pixels, colors=4)
+    return sdweb.encode(pixels, colors=4) if mode == "palette" else sdweb.encode(pixels, mode=mode, step=0.5)
 
 
-def test_truncation_at_every_byte_is_a_format_error(tiny_models):
-    data = small_file()
+@pytest.mark.parametrize("mode", ["palette", "entropy"])
+def test_truncation_at_every_byte_is_a_format_error(tiny_models, mode):
+    data = small_file(mode)
     for cut in range(len(data)):
         with pytest.raises(FormatError):
             sdweb.decode(data[:cut])
 
 
-def test_random_bit_flips_are_format_errors(tiny_models):
-    data = small_file()
+@pytest.mark.parametrize("mode", ["palette", "entropy"])
+def test_random_bit_flips_are_format_errors(tiny_models, mode):
+    data = small_file(mode)
     rng = np.random.default_rng(0)
     for _ in range(300):
         corrupted = bytearray(data)
@@ -108,9 +123,10 @@ def test_random_bit_flips_are_format_errors(tiny_models):
             sdweb.decode(bytes(corrupted))
 
 
-def test_payload_corruption_behind_a_valid_checksum_only_raises_format_error(tiny_models):
+@pytest.mark.parametrize("mode", ["palette", "entropy"])
+def test_payload_corruption_behind_a_valid_checksum_only_raises_format_error(tiny_models, mode):
     """With the CRC recomputed, the payload parser itself must reject or survive garbage."""
-    data = small_file()
+    data = small_file(mode)
     body_len = len(data) - 4
     rng = np.random.default_rng(1)
     outcomes = set()

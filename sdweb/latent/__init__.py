@@ -6,9 +6,10 @@
 
 from ..errors import FormatError, InputError
 from .base import LatentCodec
+from .entropy import EntropyCodec
 from .palette import PaletteCodec
 
-CODECS: dict[str, LatentCodec] = {codec.name: codec for codec in (PaletteCodec(),)}
+CODECS: dict[str, LatentCodec] = {codec.name: codec for codec in (PaletteCodec(), EntropyCodec())}
 _BY_ID = {codec.mode_id: codec for codec in CODECS.values()}
 
 

@@ -38,6 +38,19 @@ class LatentCodec(ABC):
     def describe(self, payload: bytes, shape: tuple[int, int, int]) -> dict:
         """The payload's parameters as a JSON-able dict (for ``sdweb info``)."""
 
+    def candidates(self, latent: np.ndarray, max_bytes: int | None = None, **options) -> list[bytes]:
+        """Payloads worth comparing by decoded pixels, best guess first (default: just :meth:`encode`).
+
+        A mode whose own latent-space judgement is unreliable across its
+        choices (the entropy mode's latent grids) offers several; the SD
+        encoder decodes each and keeps the closest to the image.
+        """
+        return [self.encode(latent, max_bytes, **options)]
+
+    def quantizer(self, payload: bytes) -> tuple[float | None, int]:
+        """(uniform step or None, latent downscale factor) of a payload; refinement optimises for them."""
+        return None, 1
+
     def check_options(self, options: dict) -> None:
         from ..errors import InputError
 
