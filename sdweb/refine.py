@@ -47,6 +47,15 @@ def _autocast(device: str):
     return torch.autocast(device.split(":")[0], dtype=torch.float16)
 
 
+def _quantized(y, step: float):
+    """The entropy mode's dead-zone rounding (sdweb.latent.entropy.quantize), in torch."""
+    import torch
+
+    from .latent.entropy import DEADZONE
+
+    return torch.sign(y) * torch.floor(torch.abs(y) / step + 0.5 - DEADZONE) * step
+
+
 def refine(autoencoder, pixels: np.ndarray, latent: np.ndarray, steps: int, quant_step: float | None = None,
            factor: int = 1, seed: int = 0) -> np.ndarray:
     """Optimise ``latent`` so the autoencoder decodes it closer to ``pixels`` (H×W×3 uint8).
@@ -73,7 +82,7 @@ def refine(autoencoder, pixels: np.ndarray, latent: np.ndarray, steps: int, quan
     plain = steps if quant_step is None else steps - max(1, round(steps * STRAIGHT_THROUGH_SHARE))
     for i in range(steps):
         optimizer.zero_grad(set_to_none=True)
-        current = y if i < plain else y + (torch.round(y / quant_step) * quant_step - y).detach()
+        current = y if i < plain else y + (_quantized(y, quant_step) - y).detach()
         if factor > 1:
             current = current.repeat_interleave(factor, 2).repeat_interleave(factor, 3)[:, :, :height, :width]
         with _autocast(device):

@@ -20,6 +20,12 @@ from .models import default_decoder, default_model, load_autoencoder, model_spec
 from .refine import refine, steps_for
 
 
+#: Candidate payloads are judged by decoding a JUDGE_CELLS² window of the
+#: latent (256×256 pixels), ignoring JUDGE_MARGIN cells at its edges.
+JUDGE_CELLS = 32
+JUDGE_MARGIN = 3
+
+
 class EncodedFile(bytes):
     """The bytes of an .sdw file, plus what the encoder wants the user to know.
 
@@ -118,16 +124,34 @@ class Encoder:
 
 
     def _closest(self, codec, latent, payloads: list[bytes]) -> bytes:
-        """The payload whose decoded image is closest to the original (one decoder pass each)."""
+        """The payload whose decoded image is closest to the original.
+
+        Judged on a central window of at most JUDGE_CELLS² latent cells (its
+        border, which the decoder sees without context, not counted), so each
+        candidate costs a fraction of a full decoder pass.
+        """
         if len(payloads) == 1:
             return payloads[0]
-        height, width = self.pixels.shape[:2]
+        _, h, w = latent.shape
+        (y0, y1), (x0, x1) = (_window(h), _window(w))
+        margin_y, margin_x = min(JUDGE_MARGIN, (y1 - y0) // 4), min(JUDGE_MARGIN, (x1 - x0) // 4)
+        target = self.pixels[DOWNSCALE * y0 : DOWNSCALE * y1, DOWNSCALE * x0 : DOWNSCALE * x1].astype(np.float32)
+        inner = (slice(DOWNSCALE * margin_y, target.shape[0] - DOWNSCALE * margin_y),
+                 slice(DOWNSCALE * margin_x, target.shape[1] - DOWNSCALE * margin_x))
 
         def error(payload: bytes) -> float:
-            decoded = self.autoencoder.decode(codec.decode(payload, latent.shape))
-            return float(np.mean((decoded[:height, :width].astype(np.float32) - self.pixels) ** 2))
+            window = codec.decode(payload, latent.shape)[:, y0:y1, x0:x1]
+            decoded = self.autoencoder.decode(window).astype(np.float32)
+            return float(np.mean((decoded[inner] - target[inner]) ** 2))
 
         return min(payloads, key=error)
+
+
+def _window(n: int) -> tuple[int, int]:
+    """A centred range of at most JUDGE_CELLS latent cells out of ``n``."""
+    size = min(n, JUDGE_CELLS)
+    start = (n - size) // 2
+    return start, start + size
 
 
 def _check_target(target_size) -> None:

@@ -1,8 +1,9 @@
 """The web app: handlers called directly (tiny models), and the served app through gradio_client (real TAESD)."""
 
+import importlib
+import inspect
 import json
 import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -15,13 +16,14 @@ import app
 import gradio as gr
 import sdweb
 from conftest import require_real_weights, smooth_image
+from webui import runs, status, views
 
 
 def _served_path(url: str) -> Path:
     """The file behind a ``gradio_api/file=`` URL; it must be under Gradio's temp dir to be served at all."""
     assert url.startswith("gradio_api/file=")
     path = Path(url.removeprefix("gradio_api/file="))
-    assert path.is_file() and path.resolve().is_relative_to(app._gradio_temp_dir())
+    assert path.is_file() and path.resolve().is_relative_to(runs.gradio_temp_dir())
     return path
 
 
@@ -86,7 +88,7 @@ def test_alpha_and_notes_reach_the_page(tiny_models, tmp_path):
     path = tmp_path / "alpha.png"
     Image.fromarray(pixels, "RGBA").save(path)
     run = app.run_comparison(str(path), 1.0, ["jpeg"])
-    assert "composited on white" in app.notes_markdown(run)
+    assert "composited on white" in views.notes_markdown(run)
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -122,26 +124,32 @@ def test_missing_sd_model_skips_sd_with_a_note(photo, monkeypatch):
     def unavailable(name, *args, **kwargs):
         raise sdweb.ModelNotAvailableError(f"model {name!r} is not available: offline. Provide it through …")
 
-    monkeypatch.setattr(app, "load_autoencoder", unavailable)
-    monkeypatch.setattr(app, "_model_failures", {})
+    monkeypatch.setattr(status, "load_autoencoder", unavailable)
+    monkeypatch.setattr(status, "_model_failures", {})
     report, encoded, _ = app.compress(photo, 2, ["sd", "jpeg"], model="taesd")
     assert [r["codec"] for r in report["results"]] == ["jpeg"] and len(encoded) == 1
     assert "SD was skipped" in report["notes"][0]
     with pytest.raises(gr.Error, match="SD model is not available"):
         app.compress(photo, 2, ["sd"], model="taesd")
-    status = app.check_models("taesd")
-    assert not status.ok and "not available" in status.markdown() and "keep working" in status.markdown()
-    app.build_demo(status)  # the page still builds
-    calls = []
-    monkeypatch.setattr(app, "load_autoencoder", lambda name: calls.append(name))
-    assert app.model_problem("taesd") and not calls  # a failure is remembered, not retried per request …
-    monkeypatch.setenv("SDWEB_MODEL_RETRY", "0")
-    assert app.model_problem("taesd") is None and calls == ["taesd"]  # … until the retry interval has passed
+    app.build_demo(app.check_models("taesd"))  # the page still builds
 
 
-def test_model_status_when_loaded(tiny_models):
-    status = app.check_models("taesd", preload_denoiser=False)
-    assert status.ok and "`taesd` on CPU — loaded" in status.markdown()
+def test_mode_defaults_to_the_library_preference(monkeypatch):
+    from sdweb import sdcodec
+    from sdweb.latent import CODECS
+
+    other = next(name for name in CODECS if name != app.DEFAULT_MODE)
+    monkeypatch.setattr(sdcodec, "APP_DEFAULT_MODE", other, raising=False)
+    try:
+        importlib.reload(app)
+        page = app.build_demo(status.ModelStatus("taesd", "cpu", True, ""))
+        dropdown = next(b for b in page.blocks.values() if getattr(b, "label", None) == "Latent coding mode")
+        assert app.DEFAULT_MODE == other and dropdown.value == other
+        assert inspect.signature(app.compress).parameters["mode"].default == other
+    finally:
+        monkeypatch.undo()
+        importlib.reload(app)
+    assert app.DEFAULT_MODE == getattr(sdcodec, "APP_DEFAULT_MODE", "palette")
 
 
 def test_decode_tab(tiny_models, tmp_path):
@@ -177,16 +185,12 @@ def test_target_hint_and_buhlmann_preset(tmp_path):
     assert "kB" in app.target_hint(str(wide), "x")
 
 
-def test_expired_runs_are_swept(tmp_path):
-    old, new = tmp_path / "old", tmp_path / "new"
-    old.mkdir()
-    new.mkdir()
-    (old / "x.png").write_bytes(b"x")
-    os.utime(old, (time.time() - 7200, time.time() - 7200))
-    assert app.sweep_runs(tmp_path, 3600) == 1
-    assert not old.exists() and new.exists()
+def test_inspect_needs_a_run_with_files(tmp_path):
     with pytest.raises(gr.Error, match="Run a comparison first"):
         app.inspect("sd", {})
+    gone = {"original": "x", "labels": {"sd": "SD"}, "decoded": {"sd": str(tmp_path / "gone.png")}, "diff": {}}
+    with pytest.raises(gr.Error, match="expired"):
+        app.inspect("sd", gone)
 
 
 # --- the served app, through gradio_client, with the real TAESD ----------------------------------------------
@@ -251,5 +255,6 @@ def test_page_defaults_make_inputs_optional(served, small_example, tmp_path):
     params = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/compress"]["parameters"]
     assert [p["parameter_name"] for p in params][:3] == ["image", "target_kb", "codecs"]
     assert not params[0]["parameter_has_default"] and all(p["parameter_has_default"] for p in params[1:])
+    assert {p["parameter_name"]: p["parameter_default"] for p in params}["mode"] == app.DEFAULT_MODE
     report, _, _ = client.predict(image=handle_file(small_example), codecs=["jpeg"], api_name="/compress")
     assert report["target_size"] == 5000 and report["results"][0]["bytes"] <= 5000

@@ -3,7 +3,7 @@ import pytest
 
 from sdweb.errors import FormatError, InputError, TargetSizeError
 from sdweb.latent import codec_by_id, codec_by_name, context
-from sdweb.latent.entropy import downscale, step_index, step_size, upscale
+from sdweb.latent.entropy import DEADZONE, downscale, quantize, step_index, step_size, upscale
 
 entropy = codec_by_name("entropy")
 
@@ -22,7 +22,7 @@ def test_round_trip_is_exactly_the_quantized_latent(channels, step):
     z = latent(channels)
     payload = entropy.encode(z, step=step)
     out = entropy.decode(payload, z.shape)
-    expected = np.round(z / step_size(step_index(step))) * step_size(step_index(step))
+    expected = quantize(z, step_size(step_index(step))) * step_size(step_index(step))
     np.testing.assert_allclose(out, expected, atol=1e-5)
     assert entropy.describe(payload, z.shape)["step"] == pytest.approx(step_size(step_index(step)), abs=1e-5)
 
@@ -74,7 +74,7 @@ def test_context_model_beats_a_memoryless_code():
     """On smooth latents prediction must pay: fewer bits than the zeroth-order entropy."""
     z = latent(height=32, width=48)
     step = 0.2
-    q = np.round(z / step_size(step_index(step))).astype(int)
+    q = quantize(z, step_size(step_index(step)))
     zeroth = 0.0
     for c in range(q.shape[0]):
         _, counts = np.unique(q[c], return_counts=True)
@@ -131,3 +131,9 @@ def test_corrupted_stream_gives_format_error_or_a_bounded_latent():
         except FormatError:
             continue
         assert out.shape == z.shape and np.all(np.abs(out) <= 64)
+
+
+def test_dead_zone_rounds_towards_zero_near_midpoints():
+    step = 0.5
+    values = np.array([0.0, 0.24, 0.26, 0.26 + DEADZONE * step, -0.28, -0.3 - DEADZONE * step, 0.74, 0.81])
+    assert quantize(values, step).tolist() == [0, 0, 0, 1, 0, -1, 1, 2]

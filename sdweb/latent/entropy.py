@@ -43,6 +43,7 @@ DEFAULT_STEP = 0.35
 #: 0.05 bpp on Kodak a half-resolution latent decoded 5-6 dB better than the
 #: full one at the same size (the step would otherwise have to be huge).
 FACTORS = (1, 2, 4)
+DEADZONE = 0.1
 
 
 def step_size(index: int) -> float:
@@ -104,7 +105,7 @@ class EntropyCodec(LatentCodec):
 
     def _encode_at(self, latent: np.ndarray, index: int, factor: int) -> bytes | None:
         """The payload of an (already downscaled) latent at one step index; None if residuals overflow."""
-        symbols = np.round(latent / step_size(index)).astype(np.int64)
+        symbols = quantize(latent, step_size(index))
         header = [bytes([PAYLOAD_VERSION, index, factor])]
         plan = []
         for c in range(latent.shape[0]):
@@ -186,6 +187,18 @@ class EntropyCodec(LatentCodec):
         *_, words = _parse(payload, shape[0])
         return {"coded_bits": 32 * len(words), "model_bits": model_bits,
                 "side_bits": 8 * (len(payload) - 4 * len(words))}
+
+
+def quantize(latent: np.ndarray, step: float) -> np.ndarray:
+    """Integer symbols: round to the nearest multiple of ``step``, with a dead zone.
+
+    Values round towards zero unless they are DEADZONE past the midpoint:
+    fewer non-zero symbols for little error. On Kodak at 0.1 bpp a dead zone
+    of 0.1 step gained 0.7-0.8 dB PSNR at the same size (0.05-0.3 dB at
+    other rates); the decoder is unaffected (it still multiplies by step).
+    """
+    scaled = np.asarray(latent, dtype=np.float64) / step
+    return (np.sign(scaled) * np.floor(np.abs(scaled) + 0.5 - DEADZONE)).astype(np.int64)
 
 
 def _size(payload: bytes | None) -> float:
