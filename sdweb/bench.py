@@ -24,6 +24,7 @@ from . import metrics, rd
 from .codecs import CLASSIC, get_codec
 from .errors import InputError
 from .images import load_image
+from .models import AUTO, auto_models
 
 DEFAULT_DATASET = Path(__file__).resolve().parents[2] / "shared" / "data" / "kodak"
 DEFAULT_BPP = (0.05, 0.1, 0.15, 0.2, 0.3)
@@ -35,8 +36,11 @@ FIELDS = ("image", "codec", "target", "target_bytes", "bytes", "bpp", "over_targ
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".ppm"}
 
 
-def codec_label(codec: str, effort: int) -> str:
-    return f"{codec}-e{effort}" if codec in SD_MODES and effort else codec
+def codec_label(codec: str, effort: int, model: str | None = None) -> str:
+    """The CSV name of a codec run: ``sd-entropy``, ``sd-entropy-e9``, ``sd-entropy@auto``."""
+    if codec not in SD_MODES:
+        return codec
+    return codec + (f"-e{effort}" if effort else "") + (f"@{model}" if model else "")
 
 
 def dataset_images(folder: Path, limit: int | None = None) -> list[Path]:
@@ -63,8 +67,14 @@ def read_rows(path: Path) -> list[dict]:
 
 
 def run(dataset=DEFAULT_DATASET, out="bench-out", bpps=None, sizes=None, codecs=DEFAULT_CODECS,
-        model: str | None = None, effort: int = 0, limit: int | None = None, progress: bool = True) -> list[dict]:
-    """Run (or resume) the benchmark and return every row of ``results.csv``."""
+        model: str | None = None, effort: int = 0, limit: int | None = None, progress: bool = True,
+        match_sd: bool = False) -> list[dict]:
+    """Run (or resume) the benchmark and return every row of ``results.csv``.
+
+    With ``match_sd`` the one SD codec runs first and each classic codec then
+    targets that SD file's actual size, image by image (equal bytes, as in
+    ``sdweb compare``).
+    """
     from tqdm import tqdm
 
     from .sdcodec import Encoder
@@ -72,10 +82,18 @@ def run(dataset=DEFAULT_DATASET, out="bench-out", bpps=None, sizes=None, codecs=
     unknown = [c for c in codecs if c not in SD_MODES and c not in CLASSIC]
     if unknown:
         raise InputError(f"unknown bench codec(s) {', '.join(unknown)} (choose from: {', '.join(DEFAULT_CODECS)})")
+    sd_codecs = [c for c in codecs if c in SD_MODES]
+    if match_sd:
+        if len(sd_codecs) != 1:
+            raise InputError("matching SD sizes needs exactly one SD codec")
+        codecs = sd_codecs + [c for c in codecs if c not in SD_MODES]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     csv_path = out / "results.csv"
-    done = {(r["image"], r["codec"], r["target"]) for r in read_rows(csv_path)}
+    existing = read_rows(csv_path)
+    done = {(r["image"], r["codec"], r["target"]) for r in existing}
+    sd_label = codec_label(sd_codecs[0], effort, model) if sd_codecs else None
+    sd_bytes = {(r["image"], r["target"]): int(r["bytes"]) for r in existing if r["codec"] == sd_label}
     images = dataset_images(Path(dataset), limit)
     new_file = not csv_path.is_file()
     with open(csv_path, "a", newline="") as f:
@@ -88,19 +106,22 @@ def run(dataset=DEFAULT_DATASET, out="bench-out", bpps=None, sizes=None, codecs=
             reference = np.asarray(original)
             width, height = original.size
             targets = targets_for(width, height, bpps, sizes)
-            encoder = None
+            encoders = None
             for codec in codecs:
-                label = codec_label(codec, effort)
+                label = codec_label(codec, effort, model)
                 bar.set_description(f"{path.name} {label}")
                 todo = [(t, n) for t, n in targets if (path.name, label, t) not in done]
-                if todo and codec in SD_MODES and encoder is None:
+                if todo and codec in SD_MODES and encoders is None:
                     start = time.perf_counter()
-                    encoder = Encoder(original, model)
+                    encoders = [Encoder(original, m) for m in (auto_models() if model == AUTO else (model,))]
                     encoder_s = time.perf_counter() - start
                 for target, size in todo:
                     if codec in SD_MODES:
-                        row = _sd_row(encoder, encoder_s, SD_MODES[codec], effort, size)
+                        row = _sd_row(encoders, encoder_s, SD_MODES[codec], effort, size)
+                        sd_bytes[(path.name, target)] = row["bytes"]
                     else:
+                        if match_sd:
+                            size = sd_bytes[(path.name, target)]
                         row = _classic_row(get_codec(codec), original, size)
                     row.update(image=path.name, codec=label, target=target, target_bytes=size,
                                bpp=metrics.bits_per_pixel(row["bytes"], width, height))
@@ -112,24 +133,24 @@ def run(dataset=DEFAULT_DATASET, out="bench-out", bpps=None, sizes=None, codecs=
     return read_rows(csv_path)
 
 
-def _sd_row(encoder, encoder_s, mode, effort, size) -> dict:
+def _sd_row(encoders, encoder_s, mode, effort, size) -> dict:
     from .codecs import sd_setting
     from .container import unpack
     from .errors import TargetSizeError
     from .latent import codec_by_name
-    from .sdcodec import decode
+    from .sdcodec import decode, encode_best
 
     start = time.perf_counter()
     try:
-        data, over = encoder.encode(size, mode, effort=effort), False
+        data, over = encode_best(encoders, size, mode, effort=effort), False
     except TargetSizeError as e:
-        data, over = encoder.encode(e.smallest, mode, effort=effort), True
+        data, over = encode_best(encoders, e.smallest, mode, effort=effort), True
     encode_s = encoder_s + time.perf_counter() - start
     start = time.perf_counter()
-    decoded = decode(data, model=encoder.model)
+    decoded = decode(data, model=data.model)
     decode_s = time.perf_counter() - start
     row = {"bytes": len(data), "over_target": over, "encode_s": encode_s, "decode_s": decode_s,
-           "decoded": decoded, "model": encoder.model, "setting": sd_setting(data)}
+           "decoded": decoded, "model": data.model, "setting": sd_setting(data)}
     if mode == "entropy":
         header, payload = unpack(data)
         cost = codec_by_name(mode).coding_cost(payload, header.latent_shape)

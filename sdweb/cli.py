@@ -176,7 +176,7 @@ def cmd_bench(args) -> int:
         args.dataset, args.out, bpps=numbers(args.bpp, float) if args.bpp else None,
         sizes=numbers(args.sizes, parse_size) if args.sizes else None,
         codecs=[c.strip() for c in args.codecs.split(",") if c.strip()], model=args.model,
-        effort=args.effort, limit=args.limit, progress=not args.quiet,
+        effort=args.effort, limit=args.limit, progress=not args.quiet, match_sd=args.match_sd,
     )
     print(bench.summarise(rows, args.out, [a.strip() for a in args.anchors.split(",") if a.strip()]))
     return 0
@@ -205,7 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input")
     p.add_argument("output")
     p.add_argument("--target-size", type=parse_size, help="largest file size: 5000, 5KB or 5KiB")
-    p.add_argument("--model", help=f"autoencoder ({models}); default taesd on CPU, sd15 on GPU")
+    p.add_argument("--model", help=f"autoencoder ({models}, or auto: pick the latent space per image); "
+                                   "default taesd on CPU, sd15 on GPU")
     p.add_argument("--mode", default="palette", choices=sorted(CODECS), help="latent coding mode")
     p.add_argument("--effort", type=int, default=0,
                    help="encoder-side latent refinement 0-9: 0 none, 9 = 96 decoder passes (~1.4 s each at 768x512 on CPU)")
@@ -249,6 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help=f"SD autoencoder ({models})")
     p.add_argument("--effort", type=int, default=0, help="SD encoder refinement 0-9 (slow)")
     p.add_argument("--limit", type=int, help="only the first N images")
+    p.add_argument("--match-sd", action="store_true",
+                   help="classic codecs target the SD file's actual size, image by image")
     p.add_argument("--out", default="bench-out", help="output folder (resumes a run found there)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=cmd_bench)

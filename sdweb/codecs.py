@@ -177,9 +177,10 @@ class SD(Codec):
 
     def prepare(self) -> None:
         """Load the models now, so encode and decode timings exclude loading."""
-        from .models import load_autoencoder
+        from .models import AUTO, auto_models, load_autoencoder
 
-        load_autoencoder(self.model)
+        for name in auto_models() if self.model == AUTO else (self.model,):
+            load_autoencoder(name)
 
     def encode(self, image, target_size=None, quality=None):
         from .sdcodec import encode
@@ -200,7 +201,9 @@ class SD(Codec):
     def decode(self, data):
         from .sdcodec import decode
 
-        return decode(data, model=self.model, denoise_steps=self.denoise_steps)
+        from .models import AUTO
+
+        return decode(data, model=None if self.model == AUTO else self.model, denoise_steps=self.denoise_steps)
 
 
 def sd_setting(data: bytes) -> str:

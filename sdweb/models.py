@@ -48,6 +48,15 @@ MODELS: dict[str, ModelSpec] = {
     )
 }
 
+#: ``model="auto"``: pick the latent space per image (see sdcodec.encode_auto).
+AUTO = "auto"
+
+
+def auto_models() -> tuple[str, ...]:
+    """The models ``auto`` chooses between: the device's SD 1.x default and TAESD3 (16 channels)."""
+    return (default_model(), "taesd3")
+
+
 #: Which autoencoder decodes a family's files when the caller names none.
 DEFAULT_DECODERS = {"sd1": ("sd15", "taesd"), "sdxl": ("taesdxl",), "sd3": ("taesd3",), "flux": ("taef1",)}
 

@@ -16,14 +16,8 @@ from .denoise import FAMILY as DENOISER_FAMILY, default_steps, load_denoiser
 from .errors import InputError, ModelNotAvailableError, TargetSizeError
 from .families import DOWNSCALE
 from .images import load_image
-from .models import default_decoder, default_model, load_autoencoder, model_spec
+from .models import AUTO, auto_models, default_decoder, default_model, load_autoencoder, model_spec
 from .refine import refine, steps_for
-
-
-#: Candidate payloads are judged by decoding a JUDGE_CELLS² window of the
-#: latent (256×256 pixels), ignoring JUDGE_MARGIN cells at its edges.
-JUDGE_CELLS = 32
-JUDGE_MARGIN = 3
 
 
 class EncodedFile(bytes):
@@ -66,8 +60,45 @@ def encode(
     latent_codecs.codec_by_name(mode).check_options(options)
     steps_for(effort)
     _check_target(target_size)
+    if model == AUTO:
+        return encode_auto(image, target_size, mode, effort=effort, seed=seed, max_pixels=max_pixels, **options)
     encoder = Encoder(image, model, max_pixels=max_pixels, model_path=model_path)
     return encoder.encode(target_size, mode, effort=effort, seed=seed, **options)
+
+
+def encode_auto(image, target_size=None, mode="palette", *, effort=0, seed=0, max_pixels=None, **options):
+    """Encode in whichever latent space of :func:`auto_models` decodes closest to the image.
+
+    On Kodak the 16-channel SD3 space won from about 0.3 bpp up, SD 1.x below.
+    """
+    loaded = load_image(image, max_pixels)
+    encoders = [Encoder(loaded.image, name) for name in auto_models()]
+    for encoder in encoders:
+        encoder.loaded = loaded  # keep the notes and alpha flag of the original input
+    return encode_best(encoders, target_size, mode, effort=effort, seed=seed, **options)
+
+
+def encode_best(encoders: list["Encoder"], target_size=None, mode="palette", *, effort=0, seed=0, **options):
+    """The file, among one per Encoder (latent space), whose decoded image is closest to the original.
+
+    Each encodes at effort 0 and is judged on its decoded image; only the
+    winner is refined when ``effort`` > 0.
+    """
+    codec = latent_codecs.codec_by_name(mode)
+    best, too_small = None, []
+    for encoder in encoders:
+        try:
+            data = encoder.encode(target_size, mode, seed=seed, **options)
+        except TargetSizeError as e:
+            too_small.append(e)
+            continue
+        error = encoder.pixel_error(codec.decode(container.unpack(data)[1], encoder.latent.shape))
+        if best is None or error < best[0]:
+            best = (error, encoder, data)
+    if best is None:
+        raise min(too_small, key=lambda e: e.smallest)
+    _, encoder, data = best
+    return encoder.encode(target_size, mode, effort=effort, seed=seed, **options) if effort else data
 
 
 class Encoder:
@@ -122,36 +153,20 @@ class Encoder:
         out.notes, out.model, out.mode = list(self.loaded.notes), self.model, codec.name
         return out
 
-
     def _closest(self, codec, latent, payloads: list[bytes]) -> bytes:
-        """The payload whose decoded image is closest to the original.
+        """The payload whose decoded image is closest to the original (one decoder pass each).
 
-        Judged on a central window of at most JUDGE_CELLS² latent cells (its
-        border, which the decoder sees without context, not counted), so each
-        candidate costs a fraction of a full decoder pass.
+        The whole image is decoded: a central window alone picked the wrong
+        latent grid on 2 of 7 Kodak images at 0.1 bpp.
         """
         if len(payloads) == 1:
             return payloads[0]
-        _, h, w = latent.shape
-        (y0, y1), (x0, x1) = (_window(h), _window(w))
-        margin_y, margin_x = min(JUDGE_MARGIN, (y1 - y0) // 4), min(JUDGE_MARGIN, (x1 - x0) // 4)
-        target = self.pixels[DOWNSCALE * y0 : DOWNSCALE * y1, DOWNSCALE * x0 : DOWNSCALE * x1].astype(np.float32)
-        inner = (slice(DOWNSCALE * margin_y, target.shape[0] - DOWNSCALE * margin_y),
-                 slice(DOWNSCALE * margin_x, target.shape[1] - DOWNSCALE * margin_x))
+        return min(payloads, key=lambda payload: self.pixel_error(codec.decode(payload, latent.shape)))
 
-        def error(payload: bytes) -> float:
-            window = codec.decode(payload, latent.shape)[:, y0:y1, x0:x1]
-            decoded = self.autoencoder.decode(window).astype(np.float32)
-            return float(np.mean((decoded[inner] - target[inner]) ** 2))
-
-        return min(payloads, key=error)
-
-
-def _window(n: int) -> tuple[int, int]:
-    """A centred range of at most JUDGE_CELLS latent cells out of ``n``."""
-    size = min(n, JUDGE_CELLS)
-    start = (n - size) // 2
-    return start, start + size
+    def pixel_error(self, latent: np.ndarray) -> float:
+        """Pixel MSE of the decoded ``latent`` against the (padded) original."""
+        decoded = self.autoencoder.decode(latent).astype(np.float32)
+        return float(np.mean((decoded - self.pixels) ** 2))
 
 
 def _check_target(target_size) -> None:

@@ -158,3 +158,13 @@ def test_real_taesd_odd_size_crop(real_taesd, kodak_dir):
     decoded = sdweb.decode(sdweb.encode(original, model="taesd"))
     assert decoded.size == (113, 70)
     assert psnr(original, decoded) > 20
+
+
+def test_auto_picks_a_latent_space_and_the_file_says_which(tiny_models):
+    pixels = smooth_image(32, 40, seed=3)
+    data = sdweb.encode(pixels, target_size=900, model="auto", mode="entropy")
+    assert len(data) <= 900 and data.model in ("taesd", "taesd3")
+    assert sdweb.info(data)["family"] == {"taesd": "sd1", "taesd3": "sd3"}[data.model]
+    assert sdweb.decode(data).size == (40, 32)
+    with pytest.raises(TargetSizeError):
+        sdweb.encode(pixels, target_size=25, model="auto", mode="entropy")
