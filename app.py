@@ -27,6 +27,7 @@ from sdweb.compare import compare
 from sdweb.latent import CODECS as SD_MODES
 from sdweb.models import MODELS
 from webui import settings, static, views
+from webui.components import UploadImage
 from webui.inputs import (MAX_TARGET_KB, check_image, image_size, library_error, parse_steps, sentence, target_bytes,
                           user_error, whole)
 from webui.runs import file_stem, new_run_dir, write_run
@@ -227,7 +228,7 @@ def build_demo(status: ModelStatus | None = None) -> gr.Blocks:
         with gr.Tab("Compress and compare"):
             with gr.Row(equal_height=False):
                 with gr.Column(scale=2, min_width=340):
-                    image = gr.Image(label="Image", type="filepath", image_mode=None, height=300,
+                    image = UploadImage(label="Image", type="filepath", image_mode=None, height=300,
                                      sources=["upload", "clipboard"])
                     with gr.Row(equal_height=False):
                         target_kb = gr.Number(DEFAULT_TARGET_KB, label="Target size (kB)", minimum=0.1,

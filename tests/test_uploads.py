@@ -103,7 +103,7 @@ UPLOADS = {
                              error="truncated or corrupted"),
     # A 60000×60000 header on a 100-byte file: Pillow refuses it on open (over twice its 89 MP bomb limit).
     "bomb-header": Upload(".png", lambda: _grey_png(60000, 60000, idat=zlib.compress(b"\0" * 64)),
-                          error="decompression bomb", app_error="not an image we can read"),
+                          error="decompression bomb", app_error="far too large to open"),
     # A real 36 MP PNG of 35 kB: refused from its header, before a pixel is inflated.
     "bomb-36mp": Upload(".png", lambda: _grey_png(6000, 6000), error="over the 16.0 MP limit",
                         app_error="6000×6000 = 36.0 megapixels"),

@@ -46,3 +46,17 @@ def test_a_junk_setting_names_the_variable(monkeypatch):
     assert settings.run_ttl_s() == 3600
     monkeypatch.setenv("SDWEB_APP_MAX_PIXELS", "2e6")
     assert settings.max_pixels() == 2_000_000
+
+
+def test_upload_image_renders_as_a_plain_image_and_turns_bad_uploads_into_gr_errors(tmp_path):
+    import gradio as gr
+    import pytest
+
+    from webui.components import UploadImage
+
+    component = UploadImage(type="filepath", image_mode=None)
+    assert component.get_block_name() == "image"
+    bad = tmp_path / "x.png"
+    bad.write_bytes(b"plain text, not an image")
+    with pytest.raises(gr.Error, match="not an image we can read"):
+        component.preprocess({"path": str(bad), "meta": {"_type": "gradio.FileData"}})

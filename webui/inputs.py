@@ -73,6 +73,8 @@ def image_size(path) -> tuple[int, int] | None:
     try:
         with Image.open(path) as image:
             return image.size
+    except Image.DecompressionBombError as e:
+        raise user_error(f"The image is far too large to open ({e}). Downscale it and try again.") from None
     except Exception:  # noqa: BLE001 - the library gives the real error when the image is used
         return None
 

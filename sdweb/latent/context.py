@@ -12,10 +12,16 @@ causal neighbours).
 Everything the decoder computes is integer arithmetic, so encoder and decoder
 agree bit for bit on every machine. Symbols are processed in anti-diagonal
 waves (``t = x + 2y``): every causal neighbour of a wave lies in an earlier
-wave, so a whole wave is predicted and decoded with one vectorised step.
+wave, so a whole wave is predicted and decoded with one vectorised step. The
+channels run in a pipeline, each CHANNEL_LAG waves behind the one before (its
+cross-channel features reach two waves ahead, E and S), so one step decodes a
+wave of every channel at once: a 16-channel latent takes barely more steps
+than a 4-channel one, and a one-row latent is not decoded one symbol a step.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -30,6 +36,7 @@ WEIGHT_SHIFT = 6  # weights are fixed point with 6 fractional bits
 ACTIVITY_THRESHOLDS = np.array([0, 1, 2, 3, 4, 6, 8, 11, 15, 20, 28, 40, 56, 80])
 CONTEXTS = 2 * len(ACTIVITY_THRESHOLDS)  # × rounding side
 COUNT_INCREMENT = 64
+CHANNEL_LAG = 3
 
 
 def cross_channels(c: int) -> list[int]:
@@ -42,14 +49,65 @@ def feature_count(c: int) -> int:
     return len(SAME_OFFSETS) + len(CROSS_OFFSETS) * len(cross_channels(c)) + 1
 
 
-def waves(height: int, width: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Positions (ys, xs) of each anti-diagonal wave t = x + 2y, in coding order."""
+@functools.lru_cache(maxsize=8)
+def waves(height: int, width: int) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """Positions (ys, xs) of each anti-diagonal wave t = x + 2y, in coding order (cached; read-only)."""
     ys, xs = np.mgrid[0:height, 0:width]
     t = (xs + 2 * ys).ravel()
     order = np.argsort(t, kind="stable")
     bounds = np.searchsorted(t[order], np.arange(t.max() + 2))
     flat_y, flat_x = ys.ravel()[order], xs.ravel()[order]
-    return [(flat_y[a:b], flat_x[a:b]) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    return tuple((flat_y[a:b], flat_x[a:b]) for a, b in zip(bounds[:-1], bounds[1:]) if b > a)
+
+
+@functools.lru_cache(maxsize=8)
+def schedule(channels: int, height: int, width: int) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]:
+    """The coding order: per step, the (channel, y, x) arrays of the rows it codes (cached; read-only).
+
+    Step s holds wave ``s − CHANNEL_LAG·c`` of every channel c that has one.
+    """
+    wave_list = waves(height, width)
+    steps = []
+    for s in range(len(wave_list) + CHANNEL_LAG * (channels - 1)):
+        parts = [(c, wave_list[s - CHANNEL_LAG * c]) for c in range(channels)
+                 if 0 <= s - CHANNEL_LAG * c < len(wave_list)]
+        if not parts:
+            continue  # a latent with fewer waves than the pipeline's lag
+        steps.append((
+            np.concatenate([np.full(len(ys), c, dtype=np.int64) for c, (ys, _) in parts]),
+            np.concatenate([ys for _, (ys, _) in parts]),
+            np.concatenate([xs for _, (_, xs) in parts]),
+        ))
+    return tuple(steps)
+
+
+class Predictor:
+    """All channels' prediction weights, laid out to predict rows of mixed channels in one step."""
+
+    def __init__(self, weights: list[np.ndarray], padded_shape: tuple[int, int, int]):
+        channels, padded_height, padded_width = padded_shape
+        width = max(len(w) for w in weights) - 1
+        self.padded_shape = padded_shape
+        self.offsets = np.zeros((channels, width), dtype=np.int64)
+        self.valid = np.zeros((channels, width), dtype=bool)
+        self.weights = np.zeros((channels, width), dtype=np.int64)
+        self.bias = np.array([w[-1] for w in weights], dtype=np.int64)
+        for c, w in enumerate(weights):
+            offsets = _feature_offsets(c, padded_height, padded_width)
+            self.offsets[c, : len(offsets)] = offsets
+            self.valid[c, : len(offsets)] = True
+            self.weights[c, : len(offsets)] = w[:-1]
+
+    def __call__(self, symbols_padded: np.ndarray, cs, ys, xs) -> tuple[np.ndarray, np.ndarray]:
+        """(prediction, side) for rows of channels ``cs`` at (ys, xs); see :func:`predict`."""
+        base = _flat_positions(self.padded_shape, cs, ys, xs)
+        # Missing features (a channel with fewer previous channels) read flat
+        # index 0, a padding cell that is always zero.
+        index = np.where(self.valid[cs], base[:, None] + self.offsets[cs], 0)
+        gathered = np.take(symbols_padded.reshape(-1), index)
+        acc = (gathered * self.weights[cs]).sum(axis=1) + self.bias[cs] + (1 << (WEIGHT_SHIFT - 1))
+        rounded = acc >> WEIGHT_SHIFT
+        return rounded, (acc - (rounded << WEIGHT_SHIFT)) >> (WEIGHT_SHIFT - 1)
 
 
 def padded(shape: tuple[int, int, int]) -> np.ndarray:
@@ -58,14 +116,31 @@ def padded(shape: tuple[int, int, int]) -> np.ndarray:
     return np.zeros((channels, height + 2 * PAD, width + 2 * PAD), dtype=np.int64)
 
 
-def features(symbols_padded: np.ndarray, c: int, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
-    """(n, F) int64 feature matrix for channel ``c`` at positions (ys, xs)."""
-    y, x = ys + PAD, xs + PAD
-    columns = [symbols_padded[c, y + dy, x + dx] for dy, dx in SAME_OFFSETS]
+@functools.lru_cache(maxsize=64)
+def _feature_offsets(c: int, padded_height: int, padded_width: int) -> np.ndarray:
+    """Flat offsets, in a padded (C, H, W) array, of channel ``c``'s features from its own position."""
+    plane = padded_height * padded_width
+    offsets = [dy * padded_width + dx for dy, dx in SAME_OFFSETS]
     for k in cross_channels(c):
-        columns += [symbols_padded[k, y + dy, x + dx] for dy, dx in CROSS_OFFSETS]
-    columns.append(np.ones_like(ys, dtype=np.int64))
-    return np.stack(columns, axis=1)
+        offsets += [(k - c) * plane + dy * padded_width + dx for dy, dx in CROSS_OFFSETS]
+    return np.array(offsets, dtype=np.int64)
+
+
+def _flat_positions(padded_shape, c, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    _, padded_height, padded_width = padded_shape
+    return (c * padded_height + ys + PAD) * padded_width + xs + PAD
+
+
+def features(symbols_padded: np.ndarray, c: int, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """(n, F) int64 feature matrix for channel ``c`` at positions (ys, xs), bias column last.
+
+    One gather through precomputed flat offsets: decoding calls this once
+    per wave, so it must cost little more than the symbols it reads.
+    """
+    base = _flat_positions(symbols_padded.shape, c, ys, xs)
+    offsets = _feature_offsets(c, *symbols_padded.shape[1:])
+    gathered = np.take(symbols_padded.reshape(-1), base[:, None] + offsets[None, :])
+    return np.concatenate([gathered, np.ones((len(base), 1), dtype=np.int64)], axis=1)
 
 
 def predict(feature_matrix: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -81,11 +156,13 @@ def predict(feature_matrix: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray
     return rounded, side
 
 
-def context_index(residuals_padded: np.ndarray, c: int, ys: np.ndarray, xs: np.ndarray, side: np.ndarray):
+def context_index(residuals_padded: np.ndarray, c, ys: np.ndarray, xs: np.ndarray, side: np.ndarray):
     """Context per position: the causal neighbours' residual magnitudes (bucketed) and the rounding side."""
-    y, x = ys + PAD, xs + PAD
-    r = np.abs(residuals_padded[c])
-    activity = 2 * (r[y, x - 1] + r[y - 1, x]) + r[y - 1, x - 1] + r[y - 1, x + 1]
+    width = residuals_padded.shape[2]
+    base = _flat_positions(residuals_padded.shape, c, ys, xs)
+    # Gather first, then abs: the plane may be large, a wave is small.
+    near = np.abs(np.take(residuals_padded.reshape(-1), base[:, None] + [-1, -width, -width - 1, -width + 1]))
+    activity = 2 * (near[:, 0] + near[:, 1]) + near[:, 2] + near[:, 3]
     bucket = np.searchsorted(ACTIVITY_THRESHOLDS, activity, side="right") - 1
     return 2 * bucket + side
 
@@ -118,14 +195,23 @@ def prior_counts(max_residual: int) -> np.ndarray:
 
 
 class AdaptiveTables:
-    """Per-context symbol counts, updated after every wave (identically on both sides)."""
+    """Per-channel, per-context symbol counts, updated after every step (identically on both sides).
 
-    def __init__(self, max_residual: int):
-        self.offset = max_residual
-        self.counts = prior_counts(max_residual)
+    All channels share one alphabet ``−M…M`` (M the largest of their
+    residual bounds) so one step can code rows of several channels; symbols
+    beyond a channel's own bound start with zero counts, which the coder turns
+    into the smallest probability it can represent.
+    """
 
-    def probabilities(self, contexts: np.ndarray) -> np.ndarray:
-        return self.counts[contexts].astype(np.float64)
+    def __init__(self, max_residuals: list[int]):
+        self.bounds = np.array(max_residuals, dtype=np.int64)
+        self.offset = int(self.bounds.max())
+        self.counts = np.zeros((len(max_residuals), CONTEXTS, 2 * self.offset + 1), dtype=np.int64)
+        for c, bound in enumerate(max_residuals):
+            self.counts[c, :, self.offset - bound : self.offset + bound + 1] = prior_counts(bound)
 
-    def update(self, contexts: np.ndarray, residuals: np.ndarray) -> None:
-        np.add.at(self.counts, (contexts, residuals + self.offset), COUNT_INCREMENT)
+    def probabilities(self, cs: np.ndarray, contexts: np.ndarray) -> np.ndarray:
+        return self.counts[cs, contexts].astype(np.float64)
+
+    def update(self, cs: np.ndarray, contexts: np.ndarray, residuals: np.ndarray) -> None:
+        np.add.at(self.counts, (cs, contexts, residuals + self.offset), COUNT_INCREMENT)

@@ -112,17 +112,16 @@ class EntropyCodec(LatentCodec):
         """The payload of an (already downscaled) latent at one step index; None if residuals overflow."""
         symbols = quantize(latent, step_size(index))
         header = [bytes([PAYLOAD_VERSION, index, factor])]
-        plan = []
+        residuals, sides, bounds = np.empty_like(symbols), np.empty_like(symbols), []
         for c in range(latent.shape[0]):
             weights = context.fit_weights(symbols, c)
-            residuals, sides = _residuals(symbols, c, weights)
+            residuals[c], sides[c] = _residuals(symbols, c, weights)
             # At least ±1: the coder needs two or more symbols in an alphabet.
-            largest = max(1, int(np.abs(residuals).max(initial=0)))
-            if largest > MAX_RESIDUAL:
+            bounds.append(max(1, int(np.abs(residuals[c]).max(initial=0))))
+            if bounds[-1] > MAX_RESIDUAL:
                 return None
-            header += [bytes([largest]), weights[:-1].astype(np.int8).tobytes(), weights[-1:].astype("<i2").tobytes()]
-            plan.append((residuals, sides, largest))
-        words = _code(symbols.shape, plan)
+            header += [bytes([bounds[-1]]), weights[:-1].astype(np.int8).tobytes(), weights[-1:].astype("<i2").tobytes()]
+        words = _code(residuals, sides, bounds)
         return b"".join(header) + words.astype("<u4").tobytes()
 
     def decode(self, payload, shape):
@@ -140,29 +139,36 @@ class EntropyCodec(LatentCodec):
         residual_grid = context.padded(shape)
         decoder = constriction.stream.queue.RangeDecoder(words)
         model = constriction.stream.model.Categorical(perfect=False)
+        predictor = context.Predictor([weights for _, weights in params], grid.shape)
+        tables = context.AdaptiveTables([bound for bound, _ in params])
         p = context.PAD
         bits = 0.0
+        limit = MAX_LATENT / step_size(index)
         try:
-            for c, (largest, weights) in enumerate(params):
-                tables = context.AdaptiveTables(largest)
-                for ys, xs in context.waves(height, width):
-                    prediction, side = context.predict(context.features(grid, c, ys, xs), weights)
-                    contexts = context.context_index(residual_grid, c, ys, xs, side)
-                    probabilities = tables.probabilities(contexts)
-                    symbols = decoder.decode(model, probabilities).astype(np.int64)
-                    if measure:
-                        chosen = probabilities[np.arange(len(symbols)), symbols]
-                        bits += float(-np.log2(chosen / probabilities.sum(axis=1)).sum())
-                    e = symbols - largest
-                    grid[c, ys + p, xs + p] = prediction + e
-                    residual_grid[c, ys + p, xs + p] = e
-                    tables.update(contexts, e)
+            for cs, ys, xs in context.schedule(*shape):
+                prediction, side = predictor(grid, cs, ys, xs)
+                contexts = context.context_index(residual_grid, cs, ys, xs, side)
+                probabilities = tables.probabilities(cs, contexts)
+                symbols = decoder.decode(model, probabilities).astype(np.int64)
+                if measure:
+                    chosen = probabilities[np.arange(len(symbols)), symbols]
+                    bits += float(-np.log2(chosen / probabilities.sum(axis=1)).sum())
+                e = symbols - tables.offset
+                values = prediction + e
+                # A symbol beyond its channel's bound, or a value no latent can
+                # have (garbage weights make predictions explode), is corruption:
+                # stop here rather than decode the rest.
+                if np.any(np.abs(e) > tables.bounds[cs]) or np.abs(values).max() > limit:
+                    raise FormatError("corrupted entropy-coded stream (values out of range)")
+                grid[cs, ys + p, xs + p] = values
+                residual_grid[cs, ys + p, xs + p] = e
+                tables.update(cs, contexts, e)
+            exhausted = decoder.maybe_exhausted()
         except (ValueError, RuntimeError, AssertionError) as e:
             raise FormatError(f"corrupted entropy-coded stream ({e})") from None
-        step = step_size(index)
-        latent = grid[:, p:-p, p:-p].astype(np.float64) * step
-        if not np.all(np.abs(latent) <= MAX_LATENT):
-            raise FormatError("corrupted entropy-coded stream (latent values out of range)")
+        if not exhausted:
+            raise FormatError("corrupted entropy-coded stream (data left over after the last symbol)")
+        latent = grid[:, p:-p, p:-p].astype(np.float64) * step_size(index)
         return upscale(latent.astype(np.float32), factor, (full_height, full_width)), bits
 
     def describe(self, payload, shape):
@@ -221,28 +227,27 @@ def _residuals(symbols: np.ndarray, c: int, weights: np.ndarray) -> tuple[np.nda
     return symbols[c] - prediction.reshape(height, width), side.reshape(height, width)
 
 
-def _model_rows(shape, c: int, residuals: np.ndarray, sides: np.ndarray, largest: int):
-    """Yield (probability rows, residuals) per wave of channel ``c``, updating the tables as the decoder does."""
-    _, height, width = shape
+def _model_rows(residuals: np.ndarray, sides: np.ndarray, bounds: list[int]):
+    """Yield (probability rows, symbols) per step, updating the tables exactly as the decoder does."""
+    shape = residuals.shape
     residual_grid = context.padded(shape)
     p = context.PAD
-    residual_grid[c, p:-p, p:-p] = residuals
-    tables = context.AdaptiveTables(largest)
-    for ys, xs in context.waves(height, width):
-        contexts = context.context_index(residual_grid, c, ys, xs, sides[ys, xs])
-        e = residuals[ys, xs]
-        yield tables.probabilities(contexts), e
-        tables.update(contexts, e)
+    residual_grid[:, p:-p, p:-p] = residuals
+    tables = context.AdaptiveTables(bounds)
+    for cs, ys, xs in context.schedule(*shape):
+        contexts = context.context_index(residual_grid, cs, ys, xs, sides[cs, ys, xs])
+        e = residuals[cs, ys, xs]
+        yield tables.probabilities(cs, contexts), e + tables.offset
+        tables.update(cs, contexts, e)
 
 
-def _code(shape, plan) -> np.ndarray:
+def _code(residuals: np.ndarray, sides: np.ndarray, bounds: list[int]) -> np.ndarray:
     import constriction
 
     encoder = constriction.stream.queue.RangeEncoder()
     model = constriction.stream.model.Categorical(perfect=False)
-    for c, (residuals, sides, largest) in enumerate(plan):
-        for probabilities, e in _model_rows(shape, c, residuals, sides, largest):
-            encoder.encode((e + largest).astype(np.int32), model, probabilities)
+    for probabilities, symbols in _model_rows(residuals, sides, bounds):
+        encoder.encode(symbols.astype(np.int32), model, probabilities)
     return encoder.get_compressed()
 
 
@@ -269,6 +274,8 @@ def _parse(payload: bytes, channels: int):
         bias = np.frombuffer(reader.take(2, "prediction bias"), dtype="<i2").astype(np.int64)
         params.append((largest, np.concatenate([weights, bias])))
     rest = reader.take(reader.remaining(), "coded stream")
+    if not rest:
+        raise FormatError("the coded stream is empty")
     if len(rest) % 4:
         raise FormatError("coded stream length is not a whole number of 32-bit words")
     return index, factor, params, np.frombuffer(rest, dtype="<u4").astype(np.uint32)

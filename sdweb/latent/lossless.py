@@ -47,7 +47,11 @@ def decompress_plane(coder: int, data: bytes, shape: tuple[int, int]) -> np.ndar
     elif coder == ZLIB:
         out = _bounded(zlib.decompressobj(), data, expected, "zlib")
     elif coder == LZMA:
-        out = _bounded(lzma.LZMADecompressor(format=lzma.FORMAT_RAW, filters=_LZMA_FILTERS), data, expected, "lzma")
+        # A raw LZMA2 stream of n bytes never reaches back further than n, so a
+        # dictionary of the plane's size decodes it; preset 9's 64 MiB would be
+        # reserved for every index map otherwise.
+        filters = [{"id": lzma.FILTER_LZMA2, "dict_size": max(4096, expected)}]
+        out = _bounded(lzma.LZMADecompressor(format=lzma.FORMAT_RAW, filters=filters), data, expected, "lzma")
     elif coder in (PNG, WEBP):
         return _pillow_plane(data, shape, NAMES[coder])
     else:
@@ -75,14 +79,22 @@ def _bounded(decompressor, data: bytes, expected: int, name: str) -> bytes:
     return out
 
 
+#: What each image coder must decode to: its format and the pixel modes we write.
+_EXPECTED = {"png": ("PNG", ("L",)), "webp-lossless": ("WEBP", ("RGB", "RGBA"))}
+
+
 def _pillow_plane(data: bytes, shape: tuple[int, int], name: str) -> np.ndarray:
+    fmt, modes = _EXPECTED[name]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            image = Image.open(io.BytesIO(data))
-            # Check dimensions from the header before any pixel is decoded.
+            image = Image.open(io.BytesIO(data), formats=[fmt])
+            # Check what the header claims before any pixel is decoded: a
+            # bilevel or 16-bit PNG would not index a palette as 8-bit values.
             if image.size != (shape[1], shape[0]):
                 raise FormatError(f"{name} index map is {image.size}, expected {(shape[1], shape[0])}")
+            if image.mode not in modes:
+                raise FormatError(f"{name} index map has pixel mode {image.mode}, expected {' or '.join(modes)}")
             image.load()
     except FormatError:
         raise
