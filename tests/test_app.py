@@ -223,7 +223,7 @@ def test_compress_and_decode_through_gradio_client(served, small_example, tmp_pa
     report, encoded, decoded = client.predict(handle_file(small_example), 2, ["sd", "jpeg", "webp"],
                                               api_name="/compress")
     rows = report["results"]
-    assert [r["codec"] for r in rows] == ["sd", "jpeg", "webp"] and rows[0]["label"] == "SD (taesd, palette)"
+    assert [r["codec"] for r in rows] == ["sd", "jpeg", "webp"] and rows[0]["label"] == f"SD (taesd, {app.DEFAULT_MODE})"
     assert (report["width"], report["height"]) == (128, 96)
     sd_size = rows[0]["bytes"]
     assert rows[0]["over_target"] or sd_size <= 2000

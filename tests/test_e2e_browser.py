@@ -17,6 +17,9 @@ from app_server import running_app  # noqa: I001 - sets gradio's env before grad
 
 import sdweb
 from conftest import require_real_weights
+from sdweb.sdcodec import APP_DEFAULT_MODE
+
+SD_LABEL = f"SD (taesd, {APP_DEFAULT_MODE})"
 
 SCREENSHOT_COPY = Path(os.environ.get("SDWEB_E2E_SCREENSHOT", "/tmp/sdweb-e2e.png"))
 
@@ -79,11 +82,11 @@ def test_run_an_example_and_flicker(page, tmp_path):
     assert cards.count() == 4
     page.wait_for_function(
         "[...document.querySelectorAll('#cards img')].every(i => i.complete && i.naturalWidth === 448)")
-    for label in ("SD (taesd, palette)", "JPEG", "WebP"):
+    for label in (SD_LABEL, "JPEG", "WebP"):
         assert label in page.inner_text("#cards")
     # The metrics table, with best values marked.
     table = page.inner_text("#metrics")
-    assert "PSNR (dB)" in table and "SSIMULACRA 2" in table and "SD (taesd, palette)" in table and "WebP" in table
+    assert "PSNR (dB)" in table and "SSIMULACRA 2" in table and SD_LABEL in table and "WebP" in table
 
     # The flicker view alternates original and decoded, in place.
     page.wait_for_selector("#flicker .flk-b")
@@ -93,7 +96,7 @@ def test_run_an_example_and_flicker(page, tmp_path):
     page.wait_for_function("document.querySelector('#flicker .flk-tag').innerText === 'JPEG'")
     page.locator("#flicker .flk-pause").click()
     assert len(set(_showing_states(page, samples=6))) == 1  # paused: it holds still
-    page.locator("#flicker .flk-codec", has_text="SD (taesd, palette)").click()
+    page.locator("#flicker .flk-codec", has_text=SD_LABEL).click()
     page.locator("#flicker .flk-pause").click()
     assert {"original", "decoded"} <= set(_showing_states(page))
 
