@@ -55,7 +55,7 @@ def build_tiny_models(root: Path) -> None:
     ).save_pretrained(denoiser / "unet")
     CLIPTextModel(
         CLIPTextConfig(vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-                       num_attention_heads=2, max_position_embeddings=77)
+                       num_attention_heads=2, max_position_embeddings=77, bos_token_id=0, eos_token_id=1)
     ).save_pretrained(denoiser / "text_encoder")
     vocab_dir = root / "vocab"
     vocab_dir.mkdir()
