@@ -9,8 +9,9 @@ quantization. Measured on kodim03 (taesd, entropy mode, step 0.4): 3 steps
 took the decoded PSNR from 27.1 to 28.4 dB, 20 steps to 29.2 dB, at the same
 rate.
 
-Cost: one decoder forward and backward pass per step; about 1.4 s per step
-at 768×512 on 2 CPU cores with bfloat16 autocast (≈ 3.4 s in float32).
+Cost: one decoder forward and backward pass per step. At 768×512 on 2 CPU
+cores: about 1.4 s per step where the CPU runs bfloat16 natively (AVX-512
+BF16 / AMX, autocast on), about 7 s in float32 on an AVX2-only CPU.
 ``effort`` 0–9 picks the number of steps (0 = none).
 """
 
@@ -34,7 +35,7 @@ def steps_for(effort: int) -> int:
 
 
 def _autocast(device: str):
-    """bfloat16 autocast where the CPU runs it natively (2.4× faster here), else nothing."""
+    """bfloat16 autocast where the CPU runs it natively (2.4× faster than float32 there; 7× slower where emulated), else nothing."""
     import contextlib
 
     import torch
