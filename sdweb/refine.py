@@ -35,7 +35,7 @@ def steps_for(effort: int) -> int:
 
 
 def _autocast(device: str):
-    """bfloat16 autocast where the CPU runs it natively (2.4× faster than float32 there; 7× slower where emulated), else nothing."""
+    """bfloat16 autocast where the CPU runs it natively (2.4× faster than float32), else nothing (emulated: 7× slower)."""
     import contextlib
 
     import torch

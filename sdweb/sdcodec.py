@@ -20,12 +20,6 @@ from .models import AUTO, auto_models, default_decoder, default_model, load_auto
 from .refine import refine, steps_for
 
 
-#: The mode the web app starts with. ``sdweb.encode`` keeps Bühlmann's
-#: palette as its default; the app prefers the entropy mode, which matches the
-#: palette's quality on Kodak at effort 0 and, unlike it, reaches any size.
-APP_DEFAULT_MODE = "entropy"
-
-
 class EncodedFile(bytes):
     """The bytes of an .sdw file, plus what the encoder wants the user to know.
 

@@ -1,6 +1,5 @@
 """The web app: handlers called directly (tiny models), and the served app through gradio_client (real TAESD)."""
 
-import importlib
 import inspect
 import json
 import os
@@ -13,6 +12,7 @@ from PIL import Image
 from app_server import ROOT, running_app  # noqa: I001 - sets gradio's env before gradio is imported
 
 import app
+from sdweb.latent import CODECS as SD_MODES
 import gradio as gr
 import sdweb
 from conftest import require_real_weights, smooth_image
@@ -134,22 +134,12 @@ def test_missing_sd_model_skips_sd_with_a_note(photo, monkeypatch):
     app.build_demo(app.check_models("taesd"))  # the page still builds
 
 
-def test_mode_defaults_to_the_library_preference(monkeypatch):
-    from sdweb import sdcodec
-    from sdweb.latent import CODECS
-
-    other = next(name for name in CODECS if name != app.DEFAULT_MODE)
-    monkeypatch.setattr(sdcodec, "APP_DEFAULT_MODE", other, raising=False)
-    try:
-        importlib.reload(app)
-        page = app.build_demo(status.ModelStatus("taesd", "cpu", True, ""))
-        dropdown = next(b for b in page.blocks.values() if getattr(b, "label", None) == "Latent coding mode")
-        assert app.DEFAULT_MODE == other and dropdown.value == other
-        assert inspect.signature(app.compress).parameters["mode"].default == other
-    finally:
-        monkeypatch.undo()
-        importlib.reload(app)
-    assert app.DEFAULT_MODE == getattr(sdcodec, "APP_DEFAULT_MODE", "palette")
+def test_page_and_api_start_in_the_default_mode():
+    assert app.DEFAULT_MODE in SD_MODES
+    page = app.build_demo(status.ModelStatus("taesd", "cpu", True, ""))
+    dropdown = next(b for b in page.blocks.values() if getattr(b, "label", None) == "Latent coding mode")
+    assert dropdown.value == app.DEFAULT_MODE
+    assert inspect.signature(app.compress).parameters["mode"].default == app.DEFAULT_MODE
 
 
 def test_decode_tab(tiny_models, tmp_path):

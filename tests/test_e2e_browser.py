@@ -16,10 +16,10 @@ from PIL import Image
 from app_server import running_app  # noqa: I001 - sets gradio's env before gradio is imported
 
 import sdweb
+from app import DEFAULT_MODE
 from conftest import require_real_weights
-from sdweb.sdcodec import APP_DEFAULT_MODE
 
-SD_LABEL = f"SD (taesd, {APP_DEFAULT_MODE})"
+SD_LABEL = f"SD (taesd, {DEFAULT_MODE})"
 
 SCREENSHOT_COPY = Path(os.environ.get("SDWEB_E2E_SCREENSHOT", "/tmp/sdweb-e2e.png"))
 

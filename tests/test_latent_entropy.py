@@ -89,11 +89,18 @@ def test_coder_overhead_is_below_two_percent():
 
 
 def test_prediction_is_exact_integer_arithmetic():
-    features = np.array([[3, -2, 7, 1]], dtype=np.int64)
-    weights = np.array([64, 32, -16, 100], dtype=np.int64)
-    rounded, side = context.predict(features, weights)
-    exact = (3 * 64 - 2 * 32 - 7 * 16 + 100) / 64
-    assert rounded[0] == np.floor(exact + 0.5) and side[0] in (0, 1)
+    rng = np.random.default_rng(3)
+    symbols = rng.integers(-20, 21, size=(2, 5, 6))
+    weights = [rng.integers(-128, 128, size=context.feature_count(c)) for c in range(2)]
+    grid = context.padded(symbols.shape)
+    grid[:, context.PAD:-context.PAD, context.PAD:-context.PAD] = symbols
+    cs, ys, xs = np.indices(symbols.shape).reshape(3, -1)
+    rounded, side = context.Predictor(weights, grid.shape)(grid, cs, ys, xs)
+    for c in range(2):
+        at = cs == c
+        exact = context.features(grid, c, ys[at], xs[at]) @ weights[c] / 64  # float, exact for these sizes
+        assert np.array_equal(rounded[at], np.floor(exact + 0.5))
+        assert np.array_equal(side[at], (exact >= rounded[at]).astype(int))
 
 
 def test_waves_cover_every_position_once_after_its_causal_neighbours():

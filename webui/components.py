@@ -5,7 +5,7 @@ from __future__ import annotations
 import gradio as gr
 from PIL import Image
 
-from .inputs import user_error
+from .inputs import too_large_error, user_error
 
 UNREADABLE = "This file is not an image we can read. Upload a PNG, JPEG, WebP, AVIF or TIFF file."
 
@@ -27,6 +27,6 @@ class UploadImage(gr.Image):
         except gr.Error:
             raise
         except Image.DecompressionBombError as e:
-            raise user_error(f"The image is far too large to open ({e}). Downscale it and try again.") from None
+            raise too_large_error(e) from None
         except Exception:  # noqa: BLE001 - whatever Pillow raises, the user's fix is the same
             raise user_error(UNREADABLE) from None

@@ -27,6 +27,11 @@ def user_error(message: str) -> gr.Error:
     return gr.Error(html.escape(message, quote=False), print_exception=False)
 
 
+def too_large_error(error: Exception) -> gr.Error:
+    """The user's error for an upload Pillow refuses to open as a decompression bomb."""
+    return user_error(f"The image is far too large to open ({error}). Downscale it and try again.")
+
+
 def library_error(error: sdweb.SdwebError, steps: int | None) -> gr.Error:
     """The gr.Error for an error the library raised on user input; a missing UNet gets a way around it."""
     if isinstance(error, sdweb.ModelNotAvailableError) and steps:
@@ -74,7 +79,7 @@ def image_size(path) -> tuple[int, int] | None:
         with Image.open(path) as image:
             return image.size
     except Image.DecompressionBombError as e:
-        raise user_error(f"The image is far too large to open ({e}). Downscale it and try again.") from None
+        raise too_large_error(e) from None
     except Exception:  # noqa: BLE001 - the library gives the real error when the image is used
         return None
 

@@ -112,15 +112,14 @@ class EntropyCodec(LatentCodec):
         """The payload of an (already downscaled) latent at one step index; None if residuals overflow."""
         symbols = quantize(latent, step_size(index))
         header = [bytes([PAYLOAD_VERSION, index, factor])]
-        residuals, sides, bounds = np.empty_like(symbols), np.empty_like(symbols), []
-        for c in range(latent.shape[0]):
-            weights = context.fit_weights(symbols, c)
-            residuals[c], sides[c] = _residuals(symbols, c, weights)
-            # At least ±1: the coder needs two or more symbols in an alphabet.
-            bounds.append(max(1, int(np.abs(residuals[c]).max(initial=0))))
-            if bounds[-1] > MAX_RESIDUAL:
-                return None
-            header += [bytes([bounds[-1]]), weights[:-1].astype(np.int8).tobytes(), weights[-1:].astype("<i2").tobytes()]
+        weights = [context.fit_weights(symbols, c) for c in range(latent.shape[0])]
+        residuals, sides = _residuals(symbols, weights)
+        # At least ±1: the coder needs two or more symbols in an alphabet.
+        bounds = [max(1, int(b)) for b in np.abs(residuals).max(axis=(1, 2), initial=0)]
+        if max(bounds) > MAX_RESIDUAL:
+            return None
+        for bound, w in zip(bounds, weights):
+            header += [bytes([bound]), w[:-1].astype(np.int8).tobytes(), w[-1:].astype("<i2").tobytes()]
         words = _code(residuals, sides, bounds)
         return b"".join(header) + words.astype("<u4").tobytes()
 
@@ -217,14 +216,13 @@ def _size(payload: bytes | None) -> float:
     return math.inf if payload is None else len(payload)
 
 
-def _residuals(symbols: np.ndarray, c: int, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Residuals and rounding sides of channel ``c`` (H × W each), as the decoder will see them."""
-    _, height, width = symbols.shape
+def _residuals(symbols: np.ndarray, weights: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Residuals and rounding sides of every symbol (C × H × W each), predicted as the decoder will."""
     grid = context.padded(symbols.shape)
     grid[:, context.PAD:-context.PAD, context.PAD:-context.PAD] = symbols
-    ys, xs = np.mgrid[0:height, 0:width]
-    prediction, side = context.predict(context.features(grid, c, ys.ravel(), xs.ravel()), weights)
-    return symbols[c] - prediction.reshape(height, width), side.reshape(height, width)
+    cs, ys, xs = np.indices(symbols.shape).reshape(3, -1)
+    prediction, side = context.Predictor(weights, grid.shape)(grid, cs, ys, xs)
+    return symbols - prediction.reshape(symbols.shape), side.reshape(symbols.shape)
 
 
 def _model_rows(residuals: np.ndarray, sides: np.ndarray, bounds: list[int]):
